@@ -1,0 +1,1 @@
+"""Platform adapters: each verifies, acknowledges and renders for one chat platform."""

@@ -1,0 +1,1 @@
+"""Platform-neutral conversation flows: commands, card actions and approvals."""
