@@ -1,4 +1,4 @@
-"""What every adapter needs from the running app: the bot, the store and background tasks."""
+"""The running app's parts that every adapter uses: the bot, the store and background tasks."""
 
 from __future__ import annotations
 

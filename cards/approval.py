@@ -75,11 +75,14 @@ def _parameters_text(parameters: dict[str, str]) -> str:
 
 
 def _ticket_text(view: ApprovalView) -> str:
-    if view.ticket is None:
-        return "none"
-    if view.ticket_url:
-        return f"[{view.ticket}]({view.ticket_url})"
-    return view.ticket
+    return view.ticket or "none"
+
+
+def _ticket_link(view: ApprovalView) -> list[dict]:
+    """Build the ticket link as a TextBlock, because renderers show fact values as plain text."""
+    if view.ticket is None or not view.ticket_url:
+        return []
+    return [text_block(f"[Open {view.ticket}]({view.ticket_url})", subtle=True)]
 
 
 def _header(view: ApprovalView) -> dict:
@@ -169,7 +172,7 @@ def _actions(view: ApprovalView) -> list[dict]:
 def approval_card(view: ApprovalView, now: datetime) -> dict:
     """Build the approval card for the state in `view`."""
     if view.state == "pending":
-        body = [_header(view), fact_set(_pending_facts(view, now))]
+        body = [_header(view), fact_set(_pending_facts(view, now)), *_ticket_link(view)]
         body.append(
             {
                 "type": "Input.Text",
@@ -177,11 +180,13 @@ def approval_card(view: ApprovalView, now: datetime) -> dict:
                 "label": "Reason (for Reject)",
                 "placeholder": "Why is this rejected?",
                 "maxLength": 500,
+                # Where a platform has no text input in messages, this line shows instead.
+                "fallback": text_block(f"To reject with a reason, type: reject {view.approval_id} <reason>", subtle=True),
             }
         )
         fallback = f"Approval needed: {view.action} requested by {view.requester}"
         return adaptive_card(body, actions=_actions(view), fallback_text=fallback)
 
-    body = [_header(view), fact_set(_decided_facts(view))]
+    body = [_header(view), fact_set(_decided_facts(view)), *_ticket_link(view)]
     fallback = f"{STATE_TITLES.get(view.state, view.state)}: {view.action} requested by {view.requester}"
     return adaptive_card(body, fallback_text=fallback)

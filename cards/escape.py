@@ -13,8 +13,8 @@ _MARKUP = re.compile(r"\*\*(?P<bold>.+?)\*\*|\[(?P<label>[^\]\n]+)\]\((?P<url>[^
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
-# Slack mrkdwn: `&`, `<` and `>` are the only control characters and must be sent as HTML
-# entities (Slack "Formatting text for app surfaces", section "Escaping text").
+# Slack mrkdwn treats `&`, `<` and `>` as control characters (`<!here>`, `<@U123>`, `<url|label>`),
+# so they are sent as HTML entities.
 _SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 # Inline Markdown punctuation, escaped with a backslash (CommonMark backslash escapes).
@@ -28,7 +28,8 @@ _MARKDOWN_NUMBERED = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 # and field values. A ZERO WIDTH JOINER (U+200D) after the `@` is invisible, and it is not one of
 # the characters allowed in a Mattermost username (letters, digits, `.`, `-`, `_`), so no mention
 # is parsed. Backticks would also stop mentions but render as code and cannot sit inside a link
-# label, so the joiner is used. NOTE: this also puts the joiner inside e-mail addresses.
+# label, so the joiner is used. NOTE: this also puts the joiner inside e-mail addresses, and it
+# was checked against Mattermost's username rules, not against a running server.
 _MENTION = re.compile(r"@(?=[\w.\-])")
 _ZERO_WIDTH_JOINER = "\u200d"
 

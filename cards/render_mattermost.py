@@ -81,7 +81,8 @@ class AttachmentBuilder:
     def unique_id(self, name: str) -> str:
         """Return an id of letters and digits only, unique within the attachment.
 
-        Mattermost action ids may not contain dashes or underscores.
+        Mattermost routes a click to `/api/v4/posts/{post_id}/actions/{action_id:[A-Za-z0-9]+}`
+        (server api4/action.go), so an id with any other character cannot be clicked.
         """
         base = re.sub(r"[^A-Za-z0-9]", "", name) or "action"
         candidate, count = base, 1
@@ -152,6 +153,10 @@ def _action_set(element: Element, builder: AttachmentBuilder) -> None:
 
 
 def _input(element: Element, builder: AttachmentBuilder) -> None:
+    # Message attachments have no text inputs, so the input's Adaptive Card fallback is shown when given.
+    if "fallback" in element:
+        render_elements(degrade_unknown(element), builder)
+        return
     builder.lines.append(f"**{escape_mattermost(input_label(element))}**: input is not available here")
 
 

@@ -1,7 +1,7 @@
 """Render an Adaptive Card 1.5 as a Slack Block Kit message.
 
-Limits are taken from Slack's Block Kit reference (docs.slack.dev/reference/block-kit) and
-match the validators in slack_sdk 3.48 `slack_sdk.models.blocks`.
+The per-element limits are those that slack_sdk 3.48 `slack_sdk.models.blocks` documents and
+validates. The limit of 50 blocks per message is Slack's, and slack_sdk does not check it.
 """
 
 import json
@@ -52,7 +52,8 @@ MAX_ID = 255  # action_id and block_id
 MAX_OPTIONS = 100  # static_select options
 MAX_OPTION_VALUE = 150
 MAX_PLACEHOLDER = 150
-MAX_MESSAGE_TEXT = 3000  # chosen for the notification text; Slack truncates at 40,000
+# Chosen for the notification text. Slack truncates message text at 40,000 characters.
+MAX_MESSAGE_TEXT = 3000
 
 _STYLES = {"positive": "primary", "destructive": "danger"}
 
@@ -142,10 +143,12 @@ def _column_text(column: Element) -> str | None:
     if not is_text_only(column):
         return None
     items = [item for item in child_elements(column) if is_visible(item)]
-    texts = [
-        markdown_to_slack(str(i.get("text", ""))) if i["type"] == "TextBlock" else escape_slack(run_texts(i))
-        for i in items
-    ]
+    texts = []
+    for item in items:
+        if item["type"] == "TextBlock":
+            texts.append(markdown_to_slack(str(item.get("text", ""))))
+        else:
+            texts.append(escape_slack(run_texts(item)))
     return "\n".join(t for t in texts if t.strip())
 
 
@@ -171,7 +174,10 @@ def _action_set(element: Element, state: SlackState) -> list[Block]:
 
 
 def _input(element: Element, state: SlackState) -> list[Block]:
-    # Slack allows `input` blocks only in modals and Home tabs, not in messages.
+    # Slack allows `input` blocks only in modals and Home tabs, not in messages,
+    # so the input's own Adaptive Card fallback is shown when the card gives one.
+    if "fallback" in element:
+        return render_elements(degrade_unknown(element), state)
     text = f"*{escape_slack(input_label(element))}*: input is not available in this message"
     return [context_block(text)]
 
@@ -187,7 +193,8 @@ def _choice_set(element: Element, state: SlackState) -> list[Block]:
     )
     label = escape_slack(input_label(element))
     if not selectable:
-        return [context_block(f"*{label}*: choose from {escape_slack(' / '.join(choice_titles(element)))}")]
+        choices_text = escape_slack(" / ".join(choice_titles(element)))
+        return [context_block(f"*{label}*: choose from {choices_text}")]
     options = [
         {"text": plain(title or value, MAX_BUTTON_TEXT), "value": value}
         for title, value in zip(choice_titles(element), values)
@@ -240,8 +247,8 @@ def button_value(verb: str, data: Any) -> str:
     value = json.dumps({"verb": verb, "data": data}, separators=(",", ":"), ensure_ascii=False)
     if len(value) > MAX_BUTTON_VALUE:
         raise ValueError(
-            f"button value for verb {truncate(verb, 80)!r} is {len(value)} characters, over Slack's limit of "
-            f"{MAX_BUTTON_VALUE}; move data out of the action and keep only an id in it"
+            f"button value for verb {truncate(verb, 80)!r} is {len(value)} characters, over Slack's "
+            f"limit of {MAX_BUTTON_VALUE}: keep only ids in the action data"
         )
     return value
 
@@ -329,4 +336,5 @@ def render_blocks(card: Element) -> SlackMessage:
     blocks.extend(render_elements(dict_list(card.get("body")), state))
     buttons, inline = split_actions(dict_list(card.get("actions")))
     blocks.extend(render_elements(inline, state))
-    return SlackMessage(text=notification_text(card), blocks=_fit_block_limit(blocks, action_blocks(buttons, state)))
+    blocks = _fit_block_limit(blocks, action_blocks(buttons, state))
+    return SlackMessage(text=notification_text(card), blocks=blocks)

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
+from urllib.parse import quote
 
 from adapters.turn import Address, MessageRef, Outbound, Platform, Reply, Sender
 from automation.executors import Executor
@@ -30,7 +31,7 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class ActionOutcome:
-    """What a card click produced.
+    """The result of a card click.
 
     `card` replaces the clicked card now (None leaves it as it is), `notice` is a
     message for the person who clicked, and `followup` runs after the platform's
@@ -284,7 +285,7 @@ class ApprovalFlow:
         result = approval.result or {}
         ticket_url = None
         if approval.ticket and self.config.tickets.url:
-            ticket_url = self.config.tickets.url.replace("{ticket}", approval.ticket)
+            ticket_url = self.config.tickets.url.replace("{ticket}", quote(approval.ticket, safe=""))
         return ApprovalView(
             approval_id=approval.id,
             action=approval.action,

@@ -20,7 +20,7 @@ from dialogs.approvals import ActionOutcome, ApprovalFlow
 from dialogs.audit import Auditor
 from dialogs.commands import Command, CommandError, parse_command, parse_run
 from policies import Directory, Outcome, Principal, decide_request
-from policies.decision import ApprovalVerb, closest
+from policies.decision import ApprovalVerb, closest, unknown_person_reason
 from store import ApprovalState, SQLiteStore
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,10 @@ class ChatOpsBot:
     # Typed commands
 
     async def handle_turn(self, turn: Turn) -> None:
-        """Handle one typed command and send the replies; never raises."""
+        """Handle one typed command and send the replies.
+
+        A failure inside a command is logged with a reference id, and the person sees that id.
+        """
         principal = self.directory.lookup(turn.sender.platform.value, turn.sender.user_id)
         try:
             command = parse_command(turn.text)
@@ -160,7 +163,7 @@ class ChatOpsBot:
     async def _list_approvals(self, context: Context) -> None:
         turn, principal = context.turn, context.principal
         if principal is None:
-            await self._refuse_unknown(context)
+            await self._reject_unknown_person(context)
             return
         pending = await self.store.list_approvals(ApprovalState.PENDING)
         now = self.clock()
@@ -175,9 +178,7 @@ class ChatOpsBot:
         )
         await self._send_card(turn, approvals_card(lines), private=True)
 
-    async def _refuse_unknown(self, context: Context) -> None:
-        from policies.decision import unknown_person_reason
-
+    async def _reject_unknown_person(self, context: Context) -> None:
         turn = context.turn
         reason = unknown_person_reason(turn.sender.platform.value, turn.sender.user_id)
         await self.auditor.denied(turn.sender, None, turn.address.channel_id, context.command.text, turn.request_id, reason)

@@ -5,7 +5,6 @@ Use `assert_valid_card(card)` in every test that builds a card.
 
 import copy
 import json
-import warnings
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -66,9 +65,10 @@ def msteams_errors(card: dict[str, Any]) -> list[str]:
     errors = []
     for key, value in msteams.items():
         if key not in ALLOWED_MSTEAMS:
-            errors.append(f"msteams: unexpected key {key!r}; only {sorted(ALLOWED_MSTEAMS)} are used")
+            errors.append(f"msteams: unexpected key {key!r}, only {sorted(ALLOWED_MSTEAMS)} are allowed")
         elif value not in ALLOWED_MSTEAMS[key]:
-            errors.append(f"msteams: invalid {key} {value!r}; expected one of {sorted(ALLOWED_MSTEAMS[key])}")
+            expected = sorted(ALLOWED_MSTEAMS[key])
+            errors.append(f"msteams: invalid {key} {value!r}, expected one of {expected}")
     return errors
 
 
@@ -99,15 +99,13 @@ def slack_errors(card: dict[str, Any]) -> list[str]:
     if len(message.blocks) > MAX_BLOCKS:
         errors.append(f"slack: {len(message.blocks)} blocks, limit is {MAX_BLOCKS}")
     for index, block in enumerate(message.blocks):
-        errors.extend(f"slack: block {index} ({block.get('type')}): {e}" for e in _block_errors(block))
+        errors.extend(f"slack: block {index} ({block.get('type')}): {e}" for e in block_errors(block))
     return errors
 
 
-def _block_errors(block: dict[str, Any]) -> list[str]:
+def block_errors(block: dict[str, Any]) -> list[str]:
     """Validate one block, including nested elements, and check slack_sdk keeps every key."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        parsed = Block.parse(block)
+    parsed = Block.parse(block)
     if parsed is None:
         return ["unknown block type"]
     try:
@@ -130,8 +128,9 @@ def mattermost_errors(card: dict[str, Any]) -> list[str]:
         except Exception as error:  # noqa: BLE001 - any renderer failure is reported as a card error
             return [f"mattermost: rendering failed: {error!r}"]
         texts = [message.message] + [str(a.get("text", "")) for a in message.attachments]
-        if any(len(text) >= MAX_MATTERMOST_MESSAGE for text in texts):
-            errors.append(f"mattermost: text is {max(map(len, texts))} characters, limit is {MAX_MATTERMOST_MESSAGE}")
+        longest = max(len(text) for text in texts)
+        if longest >= MAX_MATTERMOST_MESSAGE:
+            errors.append(f"mattermost: text is {longest} characters, limit is {MAX_MATTERMOST_MESSAGE}")
         if len(message.attachments) != 1:
             errors.append(f"mattermost: expected one attachment, got {len(message.attachments)}")
     return errors

@@ -81,9 +81,20 @@ def platform_environment(openid: OpenIdServer, slack_api: FakeSlackApi, mattermo
     }
 
 
-async def serve_bot(environ: dict[str, str], data_dir: Path, sock: socket.socket, config_path: Path = CONFIG_PATH) -> tuple[web.AppRunner, RunningBot]:
+_DEFAULT = object()
+
+
+async def serve_bot(
+    environ: dict[str, str],
+    data_dir: Path,
+    sock: socket.socket,
+    config_path: Path = CONFIG_PATH,
+    teams_credential: Any = _DEFAULT,
+) -> tuple[web.AppRunner, RunningBot]:
+    """Build the app from `environ` and serve it on `sock`; Teams gets a StaticTokenCredential unless told otherwise."""
     credential = StaticTokenCredential()
-    options = Options(config_path=config_path, data_dir=data_dir, environ=environ, teams_credential=credential)
+    injected = credential if teams_credential is _DEFAULT else teams_credential
+    options = Options(config_path=config_path, data_dir=data_dir, environ=environ, teams_credential=injected)
     app = build_app(load_config(config_path), options)
     runner = web.AppRunner(app)
     await runner.setup()

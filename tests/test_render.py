@@ -10,7 +10,7 @@ import pytest
 from cards.render_mattermost import DEFAULT_COLOR, render_attachment
 from cards.render_slack import render_blocks
 from cards.render_text import render_text
-from tests.cardcheck import assert_valid_card, card_errors
+from tests.cardcheck import assert_valid_card, block_errors, card_errors
 
 Card = dict[str, Any]
 
@@ -77,12 +77,12 @@ def recording_integration(calls: list[dict[str, Any]]) -> Any:
     return integration
 
 
-def blocks_of_type(card_: Card, block_type: str) -> list[dict[str, Any]]:
-    return [b for b in render_blocks(card_).blocks if b["type"] == block_type]
+def blocks_of_type(sample: Card, block_type: str) -> list[dict[str, Any]]:
+    return [b for b in render_blocks(sample).blocks if b["type"] == block_type]
 
 
-def all_slack_text(card_: Card) -> str:
-    message = render_blocks(card_)
+def all_slack_text(sample: Card) -> str:
+    message = render_blocks(sample)
     return message.text + json.dumps(message.blocks, ensure_ascii=False)
 
 
@@ -119,6 +119,16 @@ def test_checker_rejects_oversized_card() -> None:
 
 def test_checker_accepts_fallback_text() -> None:
     assert_valid_card({**decided_card(), "fallbackText": "deploy-demo approved"})
+
+
+def test_checker_rejects_long_header_block() -> None:
+    errors = block_errors({"type": "header", "text": {"type": "plain_text", "text": "h" * 151}})
+    assert errors == ["text attribute cannot exceed 150 characters"]
+
+
+def test_checker_rejects_unknown_block_key() -> None:
+    errors = block_errors({"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "colour": "red"})
+    assert errors[0].startswith("slack_sdk does not keep the block unchanged")
 
 
 def test_checker_message_lists_errors() -> None:
@@ -363,7 +373,8 @@ def test_mattermost_approval_attachment() -> None:
 
 def test_mattermost_ids_alphanumeric() -> None:
     actions = [execute("A", "approve-now"), execute("B", "approve_now"), execute("C", "re.try")]
-    ids = [a["id"] for a in render_attachment(card([title_block()], actions), lambda a: {}).attachments[0]["actions"]]
+    attachment = render_attachment(card([title_block()], actions), lambda a: {}).attachments[0]
+    ids = [a["id"] for a in attachment["actions"]]
     assert ids == ["approvenow", "approvenow2", "retry"]
     assert all(re.fullmatch(r"[A-Za-z0-9]+", i) for i in ids)
 
@@ -413,7 +424,8 @@ def test_mattermost_choice_set_menu() -> None:
     choice = {"type": "Input.ChoiceSet", "id": "target_env", "label": "Environment",
               "choices": [{"title": "Staging", "value": "staging"}]}
     calls: list[dict[str, Any]] = []
-    menu = render_attachment(card([title_block(), choice]), recording_integration(calls)).attachments[0]["actions"][0]
+    attachment = render_attachment(card([title_block(), choice]), recording_integration(calls)).attachments[0]
+    menu = attachment["actions"][0]
     assert menu["type"] == "select"
     assert menu["id"] == "targetenv"
     assert menu["options"] == [{"text": "Staging", "value": "staging"}]

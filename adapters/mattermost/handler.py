@@ -31,12 +31,16 @@ MAX_ATTEMPTS = 3
 class MattermostSettings:
     url: str
     bot_token: str
-    command_token: str
+    # One token per team: a slash command belongs to one team and each has its own token.
+    command_tokens: tuple[str, ...]
     public_url: str
 
     @classmethod
     def from_env(cls, public_url: str, environ: dict[str, str] | None = None) -> MattermostSettings | None:
-        """Read MATTERMOST_URL, MATTERMOST_BOT_TOKEN and MATTERMOST_COMMAND_TOKEN; None when not configured."""
+        """Read MATTERMOST_URL, MATTERMOST_BOT_TOKEN and MATTERMOST_COMMAND_TOKEN; None when not configured.
+
+        MATTERMOST_COMMAND_TOKEN may list several tokens separated by commas, one per team.
+        """
         environ = os.environ if environ is None else environ
         names = ("MATTERMOST_URL", "MATTERMOST_BOT_TOKEN", "MATTERMOST_COMMAND_TOKEN")
         values = {name: environ.get(name, "") for name in names}
@@ -48,7 +52,7 @@ class MattermostSettings:
         return cls(
             url=values["MATTERMOST_URL"].rstrip("/"),
             bot_token=values["MATTERMOST_BOT_TOKEN"],
-            command_token=values["MATTERMOST_COMMAND_TOKEN"],
+            command_tokens=tuple(token.strip() for token in values["MATTERMOST_COMMAND_TOKEN"].split(",") if token.strip()),
             public_url=public_url.rstrip("/"),
         )
 
@@ -137,8 +141,10 @@ class MattermostAdapter:
     def _token_valid(self, request: web.Request, form: dict[str, str]) -> bool:
         header = request.headers.get("Authorization", "")
         token = header[len("Token ") :] if header.startswith("Token ") else form.get("token", "")
-        # Constant-time comparison, so response timing reveals nothing about the token.
-        return hmac.compare_digest(token.encode("utf-8"), self.settings.command_token.encode("utf-8"))
+        # Constant-time comparison against every token, so timing reveals nothing about them.
+        given = token.encode("utf-8")
+        matches = [hmac.compare_digest(given, expected.encode("utf-8")) for expected in self.settings.command_tokens]
+        return any(matches)
 
     async def handle_command(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -100,7 +100,12 @@ class SlackAdapter:
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         # SignatureVerifier compares in constant time and rejects timestamps more than 5 minutes away.
-        if not timestamp or not signature or not self.verifier.is_valid(body, timestamp, signature):
+        # It raises ValueError for a timestamp that is not a number and for a body that is not UTF-8.
+        try:
+            valid = bool(timestamp and signature) and self.verifier.is_valid(body, timestamp, signature)
+        except ValueError:
+            valid = False
+        if not valid:
             log.warning("slack: rejected a request with a missing or invalid signature from %s", request.remote)
             return web.json_response({"error": "invalid signature"}, status=401)
 

@@ -6,6 +6,7 @@ the managed identity whose client id is the bot's app id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from azure.core.credentials import TokenCredential
@@ -32,6 +33,19 @@ def token_credential(settings: TeamsSettings) -> TokenCredential:
         "MICROSOFT_APP_PASSWORD or MICROSOFT_APP_CERTIFICATE_PATH is not set. "
         "A SingleTenant bot needs one of them to send messages."
     )
+
+
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+
+
+async def prefetch_token(credential: TokenCredential | None) -> None:
+    """Fetch the Bot Connector token on a worker thread, so the call msrest makes later hits the cache.
+
+    msrest requests the token synchronously on the event loop (in signed_session), so
+    without this a token refresh would block every other request while it runs.
+    """
+    if credential is not None:
+        await asyncio.to_thread(credential.get_token, BOT_FRAMEWORK_SCOPE)
 
 
 class TokenCredentialAppCredentials(AppCredentials):

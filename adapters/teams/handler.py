@@ -1,9 +1,9 @@
 """The Teams adapter: Bot Framework activities at `POST /api/messages`.
 
 botbuilder is imported only inside this package, so the SDK can be replaced by
-rewriting this adapter alone. The HTTP handling is our own: botbuilder 4.17.1's
-aiohttp integration answers 500 for an invoke response whose body is a dict and
-for several token failures, while Teams must get the refreshed card and a 401.
+rewriting this adapter alone. The HTTP handling is our own because botbuilder
+4.17.1's aiohttp integration returns 500 for an invoke response whose body is a
+dict and for several token failures, where Teams must get the refreshed card or a 401.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from botframework.connector.auth import AuthenticationConstants, BotFrameworkAut
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 
 from adapters.runtime import AdapterRuntime
-from adapters.teams.credentials import AzureIdentityCredentialsFactory
+from adapters.teams.credentials import AzureIdentityCredentialsFactory, prefetch_token
 from adapters.teams.settings import TeamsSettings
 from adapters.turn import Address, CardAction, MessageRef, Platform, Reply, Sender, Turn
 from cards.replies import notice_card
@@ -53,11 +53,13 @@ class TeamsOutbound:
 
     platform = Platform.TEAMS
 
-    def __init__(self, adapter: CloudAdapterBase, app_id: str) -> None:
+    def __init__(self, adapter: CloudAdapterBase, app_id: str, credential: Any) -> None:
         self.adapter = adapter
         self.app_id = app_id
+        self.credential = credential
 
     async def _continue(self, routing: dict[str, Any], callback: Callable[[TurnContext], Awaitable[None]]) -> None:
+        await prefetch_token(self.credential)
         reference = ConversationReference().deserialize(routing)
         await self.adapter.continue_conversation(reference, callback, self.app_id)
 
@@ -98,7 +100,8 @@ class TeamsAdapter:
         )
         self.adapter = _Adapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
-        self.outbound = TeamsOutbound(self.adapter, settings.app_id)
+        self.credential = credential if settings.app_id else None
+        self.outbound = TeamsOutbound(self.adapter, settings.app_id, self.credential)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(MESSAGES_PATH, self.handle)]
@@ -144,7 +147,7 @@ class TeamsAdapter:
         response = self._http_response(invoke_response)
         await response.prepare(request)
         await response.write_eof()
-        # Follow-ups start only once Teams has its answer, so later updates land after it.
+        # Follow-ups start only after the response is sent, so later updates land after it.
         for followup in followups:
             self.runtime.tasks.spawn(followup(), f"teams-{activity.id}")
         return response
