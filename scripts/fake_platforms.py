@@ -20,8 +20,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cards.render_text import render_text  # noqa: E402
 from demo import attachment_lines, mrkdwn_lines  # noqa: E402
+
+from cards.render_text import render_text  # noqa: E402
 from tests.fakes.botframework import FakeBotConnector  # noqa: E402
 from tests.fakes.mattermost_api import FakeMattermostApi  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402

@@ -11,7 +11,6 @@ import pytest
 from tests.fakes.botframework import FakeBotConnector, OpenIdServer, TokenSigner, clear_openid_metadata_cache
 from tests.fakes.mattermost_api import FakeMattermostApi
 from tests.fakes.slack_api import FakeSlackApi
-from tests.platforms import Driver, MattermostDriver, SlackDriver, TeamsDriver
 from tests.harness import (
     MATTERMOST_BOT_TOKEN,
     SLACK_BOT_TOKEN,
@@ -20,6 +19,7 @@ from tests.harness import (
     platform_environment,
     serve_bot,
 )
+from tests.platforms import Driver, MattermostDriver, SlackDriver, TeamsDriver
 
 
 @pytest.fixture

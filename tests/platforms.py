@@ -13,8 +13,13 @@ from typing import Any, Callable, Protocol
 import aiohttp
 
 from cards.render_text import render_text
-from tests.harness import MATTERMOST_COMMAND_TOKEN, SLACK_SIGNING_SECRET, TEAMS_APP_ID, RunningBot
-from tests.fakes.botframework import FakeBotConnector, TokenSigner, invoke_action_activity, message_activity, submit_activity
+from tests.fakes.botframework import (
+    FakeBotConnector,
+    TokenSigner,
+    invoke_action_activity,
+    message_activity,
+    submit_activity,
+)
 from tests.fakes.mattermost_api import FakeMattermostApi
 from tests.fakes.signing import (
     FORM_CONTENT_TYPE,
@@ -26,6 +31,7 @@ from tests.fakes.signing import (
     slack_slash_command_body,
 )
 from tests.fakes.slack_api import FakeSlackApi
+from tests.harness import MATTERMOST_COMMAND_TOKEN, SLACK_SIGNING_SECRET, TEAMS_APP_ID, RunningBot
 
 USERS = {
     "teams": {

@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.runtime import AdapterRuntime, SettingsError
@@ -197,7 +197,7 @@ class SlackAdapter:
         action = self._card_action(payload)
         if action is None:
             return web.json_response({"error": "unsupported action"}, status=400)
-        self.runtime.tasks.spawn(self._run_action(action), f"slack-action-{action.request_id}")
+        self.runtime.tasks.spawn(self.runtime.handle_action_by_api(action, self.outbound), f"slack-action-{action.request_id}")
         # Acknowledged before the decision is made: Slack's deadline is 3 seconds.
         return web.Response(status=200)
 
@@ -230,11 +230,3 @@ class SlackAdapter:
             request_id=str(clicked.get("action_ts") or payload.get("trigger_id") or uuid.uuid4().hex),
         )
 
-    async def _run_action(self, action: CardAction) -> None:
-        outcome = await self.runtime.bot.handle_action(action)
-        if outcome.card is not None and action.message is not None:
-            await self.outbound.update(action.message, Reply(text=outcome.card["fallbackText"], card=outcome.card))
-        if outcome.notice is not None:
-            await self.outbound.post(action.address, outcome.notice, recipient=action.sender)
-        if outcome.followup is not None:
-            await outcome.followup()

@@ -212,7 +212,7 @@ class TeamsAdapter:
             verb = str(data.pop("verb", ""))
             message = MessageRef(self._address(activity), activity.reply_to_id) if activity.reply_to_id else None
             action = self._card_action(activity, verb, data, message)
-            followups.append(lambda: self._finish_submit(action))
+            followups.append(lambda: self.runtime.handle_action_by_api(action, self.outbound))
             return
 
         text = TurnContext.remove_recipient_mention(activity) or ""
@@ -233,15 +233,6 @@ class TeamsAdapter:
             message=message,
             request_id=activity.id or "",
         )
-
-    async def _finish_submit(self, action: CardAction) -> None:
-        outcome = await self.runtime.bot.handle_action(action)
-        if outcome.card is not None and action.message is not None:
-            await self.outbound.update(action.message, Reply(text=outcome.card["fallbackText"], card=outcome.card))
-        if outcome.notice is not None:
-            await self.outbound.post(action.address, outcome.notice, recipient=action.sender)
-        if outcome.followup is not None:
-            await outcome.followup()
 
     async def _on_invoke(self, context: TurnContext, followups: list) -> None:
         activity = context.activity
