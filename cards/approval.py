@@ -119,7 +119,8 @@ def _pending_facts(view: ApprovalView, now: datetime) -> list[tuple[str, str]]:
 def _decided_facts(view: ApprovalView) -> list[tuple[str, str]]:
     facts = [("Requested by", view.requester)]
     if view.state in ("running", "succeeded", "failed") and view.decided_by:
-        facts.append(("Approved by", f"{view.decided_by} at {format_time(view.decided_at)}"))
+        approvers = ", ".join(view.approvers) if view.approvers else view.decided_by
+        facts.append(("Approved by", f"{approvers} at {format_time(view.decided_at)}"))
     elif view.state == "rejected" and view.decided_by:
         facts.append(("Rejected by", f"{view.decided_by} at {format_time(view.decided_at)}"))
     elif view.state == "expired":

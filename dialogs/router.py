@@ -242,7 +242,11 @@ class ChatOpsBot:
         arguments = context.command.arguments
         if not arguments:
             usage = "approve <id>" if verb is ApprovalVerb.APPROVE else "reject <id> <reason>"
-            await self._say(turn, f"Refused: {verb.value} needs the request id: {usage}. Type approvals to list them.")
+            text = f"Refused: {verb.value} needs the request id: {usage}. Type approvals to list them."
+            await self.auditor.denied(
+                turn.sender, context.principal, turn.address.channel_id, context.command.text, turn.request_id, text
+            )
+            await self._say(turn, text)
             return
         reason = " ".join(arguments[1:]) or None
         outcome = await self.approvals.decide(

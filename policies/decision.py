@@ -164,11 +164,14 @@ def decide_approval(
     if principal is None:
         return _deny(unknown_person_reason(platform, user_id))
 
+    expired = approval.state is ApprovalState.EXPIRED
+    if approval.state is ApprovalState.PENDING and now >= approval.expires_at:
+        expired = True
+    if expired:
+        return _deny("Expired: this request can no longer be approved. Ask the requester to run the command again.")
+
     if approval.state is not ApprovalState.PENDING:
         return _deny(f"Refused: this request is already {approval.state.value}.")
-
-    if now >= approval.expires_at:
-        return _deny("Expired: this request can no longer be approved. Ask the requester to run the command again.")
 
     action = config.actions.get(approval.action)
     if action is None or action.approval is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from store import ApprovalState
 from tests.harness import RunningBot
@@ -153,3 +154,102 @@ async def test_reject_click_without_reason_asks_for_one(driver: Driver, running_
 
     assert any("needs a reason" in text for text in driver.private_texts())
     assert await running_bot.store.list_approvals(ApprovalState.PENDING)
+
+
+async def test_expired_request_cannot_be_approved(driver: Driver, running_bot: RunningBot) -> None:
+    card = await request_deploy(driver)
+    flow = running_bot.bot.approvals
+    real_clock = flow.clock
+    flow.clock = lambda: real_clock() + timedelta(minutes=31)
+
+    await driver.click("approver", card, "approve")
+    expired = await driver.wait_update(card, lambda text: "Expired" in text)
+    await running_bot.tasks.idle()
+
+    assert "nobody approved it" in expired
+    assert any(text.startswith("Expired: this request can no longer be approved") for text in driver.private_texts())
+    assert await running_bot.store.list_approvals(ApprovalState.EXPIRED)
+    rows = await running_bot.store.list_audit()
+    assert not [row for row in rows if row.decision == "executed"]
+
+
+async def test_help_lists_allowed_actions(driver: Driver, running_bot: RunningBot) -> None:
+    await driver.send("requester", "help")
+    await running_bot.tasks.idle()
+
+    (text,) = [text for text in driver.private_texts() if "commands" in text]
+    assert "deploy-demo" in text
+    assert "status-demo" in text
+    assert "run" in text
+
+
+async def test_help_for_stranger_offers_no_actions(driver: Driver, running_bot: RunningBot) -> None:
+    await driver.send("stranger", "help")
+    await running_bot.tasks.idle()
+
+    (text,) = [text for text in driver.private_texts() if "commands" in text]
+    assert "deploy-demo" not in text
+
+
+async def test_whoami_shows_person_and_roles(driver: Driver, running_bot: RunningBot) -> None:
+    await driver.send("approver", "whoami")
+    await running_bot.tasks.idle()
+
+    (text,) = [text for text in driver.private_texts() if "Who you are" in text]
+    assert "demo-approver" in text
+    assert "approver, requester" in text
+    assert driver.name in text
+
+
+async def test_approvals_lists_pending(driver: Driver, running_bot: RunningBot) -> None:
+    await request_deploy(driver)
+    (approval,) = await running_bot.store.list_approvals(ApprovalState.PENDING)
+
+    await driver.send("approver", "approvals")
+    await running_bot.tasks.idle()
+
+    (text,) = [text for text in driver.private_texts() if "Pending approvals" in text]
+    assert approval.id in text
+    assert "deploy-demo" in text
+    assert "CHG-101" in text
+
+
+async def test_read_only_action_runs_at_once(driver: Driver, running_bot: RunningBot) -> None:
+    await driver.send("requester", "run status-demo")
+    posted = await driver.wait_post(lambda text: "Succeeded" in text)
+    await running_bot.tasks.idle()
+
+    assert "demo-service is healthy" in posted.text
+    rows = await running_bot.store.list_audit()
+    assert rows[-1].decision == "allowed"
+    assert rows[-1].result.startswith("succeeded run ")
+
+
+async def test_unknown_command_suggests_closest(driver: Driver, running_bot: RunningBot) -> None:
+    await driver.send("requester", "aprovals")
+    await running_bot.tasks.idle()
+
+    assert any("Did you mean approvals?" in text for text in driver.private_texts())
+    rows = await running_bot.store.list_audit()
+    assert rows[-1].decision == "denied"
+
+
+async def test_missing_ticket_refused(driver: Driver, running_bot: RunningBot) -> None:
+    await driver.send("requester", "run deploy-demo version=1.2.3")
+    await running_bot.tasks.idle()
+
+    assert any("deploy-demo needs a ticket: add --ticket CHG-123." in text for text in driver.private_texts())
+    assert not await running_bot.store.list_approvals(ApprovalState.PENDING)
+
+
+async def test_approve_by_command_executes(driver: Driver, running_bot: RunningBot) -> None:
+    card = await request_deploy(driver)
+    (approval,) = await running_bot.store.list_approvals(ApprovalState.PENDING)
+
+    await driver.send("approver", f"approve {approval.id}")
+    final = await driver.wait_update(card, is_final_card)
+    await running_bot.tasks.idle()
+
+    assert "demo-approver" in final
+    stored = await running_bot.store.get_approval(approval.id)
+    assert stored.state is ApprovalState.SUCCEEDED
