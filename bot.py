@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "chatops.yaml"
 # Platform requests are small; anything larger is refused with 413 before it is parsed.
 MAX_BODY_BYTES = 1024 * 1024
 SHUTDOWN_GRACE_SECONDS = 10.0
+EXPIRY_SWEEP_SECONDS = 30
 
 BOT_KEY = web.AppKey("bot", ChatOpsBot)
 STORE_KEY = web.AppKey("store", SQLiteStore)
@@ -103,7 +105,10 @@ def build_app(config: ChatOpsConfig, options: Options) -> web.Application:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await store.open()
         _log_platforms(app, teams)
+        sweeper = asyncio.create_task(_sweep_expired(bot), name="expiry-sweeper")
         yield
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
         await tasks.drain(SHUTDOWN_GRACE_SECONDS)
         for adapter in adapters:
             close = getattr(adapter, "close", None)
@@ -113,6 +118,19 @@ def build_app(config: ChatOpsConfig, options: Options) -> web.Application:
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+async def _sweep_expired(bot: ChatOpsBot) -> None:
+    """Flip overdue approval cards to Expired, so nobody acts on a stale card."""
+    while True:
+        await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
+        try:
+            expired = await bot.approvals.expire_overdue()
+        except Exception:
+            log.exception("expiring overdue approvals failed; retrying in %d s", EXPIRY_SWEEP_SECONDS)
+            continue
+        if expired:
+            log.info("expired %d overdue approvals", expired)
 
 
 def _teams_credential(settings: TeamsSettings) -> Any:

@@ -216,6 +216,16 @@ class ApprovalFlow:
         )
         return ActionOutcome(card=self.card(current), followup=lambda: self.execute(current.id, sender, request_id))
 
+    async def expire_overdue(self) -> int:
+        """Expire every pending approval past its deadline and update its cards; return how many expired."""
+        now = self.clock()
+        expired = 0
+        for approval in await self.store.list_approvals(ApprovalState.PENDING, limit=500):
+            if now >= approval.expires_at:
+                await self._expire(approval)
+                expired += 1
+        return expired
+
     async def _expire(self, approval: Approval) -> None:
         if await self.store.transition(approval.id, ApprovalState.PENDING, ApprovalState.EXPIRED):
             log.info("approval %s expired", approval.id)

@@ -253,3 +253,17 @@ async def test_approve_by_command_executes(driver: Driver, running_bot: RunningB
     assert "demo-approver" in final
     stored = await running_bot.store.get_approval(approval.id)
     assert stored.state is ApprovalState.SUCCEEDED
+
+
+async def test_overdue_card_flips_to_expired(driver: Driver, running_bot: RunningBot) -> None:
+    card = await request_deploy(driver)
+    flow = running_bot.bot.approvals
+    real_clock = flow.clock
+    flow.clock = lambda: real_clock() + timedelta(minutes=31)
+
+    expired = await flow.expire_overdue()
+    text = await driver.wait_update(card, lambda text: "Expired" in text)
+
+    assert expired == 1
+    assert "nobody approved it" in text
+    assert await running_bot.store.list_approvals(ApprovalState.EXPIRED)
