@@ -48,7 +48,7 @@ from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 
 COMMAND = "run deploy-demo version=1.2.3 --ticket CHG-101"
 SLACK_SECRET = "demo-signing-secret"
-SLACK_TOKEN = "xoxb-demo-token"
+SLACK_TOKEN = "xoxb-demo"
 MATTERMOST_TOKEN = "demo-bot-token"
 MATTERMOST_COMMAND_TOKEN = "demo-command-token"
 TEAMS_REQUESTER = "00000000-0000-0000-0000-0000000000a1"

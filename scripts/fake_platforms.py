@@ -28,7 +28,7 @@ from tests.fakes.mattermost_api import FakeMattermostApi  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 
 SLACK_SECRET = "demo-signing-secret"
-SLACK_TOKEN = "xoxb-demo-token"
+SLACK_TOKEN = "xoxb-demo"
 MATTERMOST_TOKEN = "demo-bot-token"
 MATTERMOST_COMMAND_TOKEN = "demo-command-token"
 

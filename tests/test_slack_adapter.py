@@ -184,7 +184,7 @@ async def test_event_gets_reply(
     assert response.status == 200
     assert call.body["channel"] == channel
     assert "chatops commands" in SlackDriver.message_text(call.body)
-    assert call.authorization == "Bearer xoxb-test-token"
+    assert call.authorization == "Bearer xoxb-test"
 
 
 async def test_event_retry_handled_once(slack: SlackDriver, running_bot: RunningBot, slack_api: FakeSlackApi) -> None:

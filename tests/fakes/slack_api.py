@@ -59,7 +59,7 @@ class FakeSlackApi(FakeHttpServer[SlackCall]):
     version of each posted message, keyed by `(channel, ts)`.
     """
 
-    def __init__(self, token: str = "xoxb-test-token") -> None:
+    def __init__(self, token: str = "xoxb-test") -> None:
         super().__init__()
         self.token = token
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
