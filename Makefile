@@ -17,7 +17,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 
 $(VENV)/.test: requirements.txt requirements-test.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-test.txt
-	touch $@
+	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
 	$(BIN)/python bot.py $(ARGS)

@@ -218,8 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     options = options_from(arguments, dict(os.environ))
     try:
         config = load_config(options.config_path)
+    except ConfigError as error:
+        log.error("cannot start: %s", error)
+        return 2
+    try:
         app = build_app(config, options)
-    except (ConfigError, SettingsError) as error:
+    except ConfigError as error:
+        log.error("cannot start: %s: %s", options.config_path, error)
+        return 2
+    except SettingsError as error:
         log.error("cannot start: %s", error)
         return 2
 

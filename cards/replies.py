@@ -10,7 +10,7 @@ from cards.base import adaptive_card, fact_set, format_duration, format_time, te
 COMMANDS = [
     ("help", "list the commands and the actions you may run here"),
     ("whoami", "show your platform account, the person it maps to and their roles"),
-    ("run <action> key=value --ticket REF", "request an action from the catalog"),
+    ("run <action> key=value --ticket REF", "request an action from the catalog; add --confirm TARGET for a destructive one"),
     ("approvals", "list the requests waiting for approval"),
     ("approve <id>", "approve a pending request"),
     ("reject <id> <reason>", "reject a pending request, with the reason"),

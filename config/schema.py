@@ -6,6 +6,7 @@ Secrets never live here: they come from environment variables.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -118,7 +119,10 @@ def load_config(path: Path) -> ChatOpsConfig:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: invalid YAML: {error}. Fix the syntax at that line.") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}. Fix the syntax there.") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the file must be a YAML mapping with people, roles and actions.")
 
@@ -141,6 +145,13 @@ def _describe(item: Any) -> str:
     if kind == "extra_forbidden":
         return f"{key}: unknown key. Remove it or check its spelling."
     return f"{key}: {item['msg']}. Fix this value."
+
+
+def _unknown(known: dict[str, Any], kind: str, name: str) -> str:
+    """Describe an unknown reference, with the closest defined name when there is one."""
+    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    hint = f" Did you mean '{matches[0]}'?" if matches else ""
+    return f"unknown {kind} '{name}'.{hint} Define it under {kind}s or fix the name."
 
 
 def _cross_check(config: ChatOpsConfig) -> list[str]:
@@ -176,7 +187,7 @@ def _check_people(config: ChatOpsConfig) -> list[str]:
     for name, person in config.people.items():
         for index, role in enumerate(person.roles):
             if role not in config.roles:
-                problems.append(f"people.{name}.roles.{index}: unknown role '{role}'. Define it under roles or fix the name.")
+                problems.append(f"people.{name}.roles.{index}: " + _unknown(config.roles, "role", role))
         for platform in ("teams", "slack", "mattermost"):
             user_id = getattr(person, platform)
             if user_id is None:
@@ -195,10 +206,10 @@ def _check_action(config: ChatOpsConfig, name: str, action: ActionSpec) -> list[
     key = f"actions.{name}"
     for index, role in enumerate(action.allowed_roles):
         if role not in config.roles:
-            problems.append(f"{key}.allowed_roles.{index}: unknown role '{role}'. Define it under roles or fix the name.")
+            problems.append(f"{key}.allowed_roles.{index}: " + _unknown(config.roles, "role", role))
     for index, channel in enumerate(action.channels):
         if channel not in config.channels:
-            problems.append(f"{key}.channels.{index}: unknown channel '{channel}'. Define it under channels or fix the name.")
+            problems.append(f"{key}.channels.{index}: " + _unknown(config.channels, "channel", channel))
     for parameter in action.parameters:
         if not re.match(PARAMETER_PATTERN, parameter):
             problems.append(
@@ -208,7 +219,7 @@ def _check_action(config: ChatOpsConfig, name: str, action: ActionSpec) -> list[
     if action.approval is not None:
         for index, role in enumerate(action.approval.roles):
             if role not in config.roles:
-                problems.append(f"{key}.approval.roles.{index}: unknown role '{role}'. Define it under roles or fix the name.")
+                problems.append(f"{key}.approval.roles.{index}: " + _unknown(config.roles, "role", role))
     if action.mutating and action.approval is None:
         problems.append(f"{key}.approval: a mutating action needs an approval rule. Add approval.roles.")
     if action.destructive and not action.mutating:

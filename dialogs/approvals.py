@@ -175,7 +175,7 @@ class ApprovalFlow:
         )
         current = await self.store.get_approval(approval.id) or approval
         if not won:
-            return ActionOutcome(card=self.card(current), notice=self._notice(f"This request is already {current.state.value}."))
+            return ActionOutcome(card=self.card(current), notice=self._notice(f"Refused: this request {current.state.phrase}."))
 
         log.info("approval %s rejected by %s", approval.id, principal.name)
         await self.auditor.record(
@@ -208,7 +208,7 @@ class ApprovalFlow:
         )
         current = await self.store.get_approval(approval.id) or approval
         if not won:
-            return ActionOutcome(card=self.card(current), notice=self._notice(f"This request is already {current.state.value}."))
+            return ActionOutcome(card=self.card(current), notice=self._notice(f"Refused: this request {current.state.phrase}."))
 
         log.info("approval %s approved by %s; executing %s", approval.id, principal.name, approval.action)
         await self.auditor.record(

@@ -171,7 +171,7 @@ def decide_approval(
         return _deny("Expired: this request can no longer be approved. Ask the requester to run the command again.")
 
     if approval.state is not ApprovalState.PENDING:
-        return _deny(f"Refused: this request is already {approval.state.value}.")
+        return _deny(f"Refused: this request {approval.state.phrase}.")
 
     action = config.actions.get(approval.action)
     if action is None or action.approval is None:

@@ -93,6 +93,7 @@ def attachment_lines(post: dict[str, Any]) -> str:
 
 async def teams(http: aiohttp.ClientSession, bot_url: str, connector: FakeBotConnector) -> None:
     print("\n=== Microsoft Teams (Bot Framework Emulator mode: --dev, no app id) ===")
+    print(f"demo-requester types: {COMMAND}")
     activity = message_activity(COMMAND, user_aad_id=TEAMS_REQUESTER, service_url=connector.url)
     async with http.post(f"{bot_url}/api/messages", json=activity) as response:
         print(f"POST /api/messages (demo-requester): HTTP {response.status}")
@@ -116,6 +117,7 @@ async def teams(http: aiohttp.ClientSession, bot_url: str, connector: FakeBotCon
 
 async def slack(http: aiohttp.ClientSession, bot_url: str, api: FakeSlackApi) -> None:
     print("\n=== Slack ===")
+    print(f"demo-requester types: {COMMAND}")
     body = slack_slash_command_body(COMMAND, user_id="U0DEMOREQ", channel_id="C0DEMO")
     headers = {**slack_signed_headers(SLACK_SECRET, body), "Content-Type": FORM_CONTENT_TYPE}
     async with http.post(f"{bot_url}/slack/events", data=body, headers=headers) as response:
@@ -143,6 +145,7 @@ async def slack(http: aiohttp.ClientSession, bot_url: str, api: FakeSlackApi) ->
 
 async def mattermost(http: aiohttp.ClientSession, bot_url: str, api: FakeMattermostApi) -> None:
     print("\n=== Mattermost ===")
+    print(f"demo-requester types: {COMMAND}")
     body = mattermost_command_body(COMMAND, token=MATTERMOST_COMMAND_TOKEN, user_id="demorequester000000000000a")
     async with http.post(f"{bot_url}/mattermost/command", data=body, headers={"Content-Type": FORM_CONTENT_TYPE}) as response:
         print(f"POST /mattermost/command /chatops (demo-requester): HTTP {response.status}")

@@ -92,7 +92,7 @@ async def main() -> int:
     async with FakeBotConnector() as connector, FakeSlackApi(token=SLACK_TOKEN) as slack, FakeMattermostApi(
         token=MATTERMOST_TOKEN
     ) as mattermost:
-        print("Export these in the terminal where you start bot.py:\n")
+        print("Export these in the terminal where you start bot.py and in the one where you run curl:\n")
         print(f"export SLACK_SIGNING_SECRET={SLACK_SECRET}")
         print(f"export SLACK_BOT_TOKEN={SLACK_TOKEN}")
         print(f"export SLACK_API_URL={slack.base_url}")

@@ -20,6 +20,21 @@ class ApprovalState(enum.StrEnum):
     def is_open(self) -> bool:
         return self is ApprovalState.PENDING
 
+    @property
+    def phrase(self) -> str:
+        """Describe the state for a sentence such as "This request ..."."""
+        return STATE_PHRASES[self]
+
+
+STATE_PHRASES = {
+    ApprovalState.PENDING: "is waiting for approval",
+    ApprovalState.RUNNING: "was already approved and is running",
+    ApprovalState.SUCCEEDED: "was already approved and has succeeded",
+    ApprovalState.FAILED: "was already approved and has failed",
+    ApprovalState.REJECTED: "was already rejected",
+    ApprovalState.EXPIRED: "has expired",
+}
+
 
 @dataclass
 class Approval:

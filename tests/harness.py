@@ -90,11 +90,14 @@ async def serve_bot(
     sock: socket.socket,
     config_path: Path = CONFIG_PATH,
     teams_credential: Any = _DEFAULT,
+    dev: bool = False,
 ) -> tuple[web.AppRunner, RunningBot]:
     """Build the app from `environ` and serve it on `sock`; Teams gets a StaticTokenCredential unless told otherwise."""
     credential = StaticTokenCredential()
     injected = credential if teams_credential is _DEFAULT else teams_credential
-    options = Options(config_path=config_path, data_dir=data_dir, environ=environ, teams_credential=injected)
+    options = Options(
+        config_path=config_path, data_dir=data_dir, environ=environ, teams_credential=injected, dev=dev
+    )
     app = build_app(load_config(config_path), options)
     runner = web.AppRunner(app)
     await runner.setup()

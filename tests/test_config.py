@@ -37,7 +37,7 @@ def test_invalid_yaml_reported(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("people: [unclosed\n")
 
-    with pytest.raises(ConfigError, match="invalid YAML"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml: invalid YAML at line 2, column 1"):
         load_config(path)
 
 
@@ -45,7 +45,7 @@ def test_invalid_yaml_reported(tmp_path: Path) -> None:
     ("mutate", "expected"),
     [
         (lambda data: data["actions"]["deploy-demo"]["approval"]["roles"].__setitem__(0, "aprover"),
-         r"actions\.deploy-demo\.approval\.roles\.0: unknown role 'aprover'"),
+         r"actions\.deploy-demo\.approval\.roles\.0: unknown role 'aprover'\. Did you mean 'approver'\?"),
         (lambda data: data["people"]["demo-requester"]["roles"].append("admin"),
          r"people\.demo-requester\.roles\.1: unknown role 'admin'"),
         (lambda data: data["actions"]["deploy-demo"].pop("owner"),

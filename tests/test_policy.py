@@ -146,7 +146,7 @@ def test_decided_approval_denied() -> None:
     decision = approve(APPROVER, pending(state=ApprovalState.SUCCEEDED))
 
     assert decision.outcome is Outcome.DENY
-    assert "already succeeded" in decision.reason
+    assert "was already approved and has succeeded" in decision.reason
 
 
 def test_second_vote_by_same_person_denied() -> None:

@@ -18,7 +18,7 @@ from tests.fakes.botframework import (
     installation_update_activity,
     message_activity,
 )
-from tests.harness import OUTBOUND_TOKEN, TEAMS_APP_ID, RunningBot
+from tests.harness import OUTBOUND_TOKEN, TEAMS_APP_ID, RunningBot, bound_socket, serve_bot
 from tests.platforms import USERS, Posted, TeamsDriver
 
 RUN_DEPLOY = "run deploy-demo version=1.2.3 --ticket CHG-101"
@@ -236,3 +236,56 @@ async def test_invoke_unknown_name_not_implemented(
 
     assert response.status == 501
     await assert_nothing_happened(running_bot, connector)
+
+
+# --- serviceUrl checks ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("service_url", ["", "ftp://127.0.0.1/", "not a url"], ids=["empty", "ftp", "no-scheme"])
+async def test_service_url_invalid_400(
+    teams: TeamsDriver, running_bot: RunningBot, connector: FakeBotConnector, service_url: str
+) -> None:
+    body = message_activity("help", user_aad_id=REQUESTER, service_url=service_url)
+
+    response = await teams.post_activity(body)
+
+    assert response.status == 400
+    await assert_nothing_happened(running_bot, connector)
+
+
+async def dev_bot(tmp_path, openid) -> tuple[Any, RunningBot]:
+    environ = {"CHATOPS_TEAMS_OPENID_METADATA_URL": openid.metadata_url}
+    return await serve_bot(environ, tmp_path, bound_socket(), dev=True)
+
+
+async def test_dev_mode_rejects_remote_service_url(tmp_path, openid, http: aiohttp.ClientSession) -> None:
+    runner, running = await dev_bot(tmp_path, openid)
+    try:
+        body = message_activity("help", user_aad_id=REQUESTER, service_url="https://smba.trafficmanager.net/emea/")
+        async with http.post(f"{running.url}/api/messages", json=body) as response:
+            status = await response.json(), response.status
+        rows = await running.store.list_audit()
+    finally:
+        await runner.cleanup()
+
+    assert status[1] == 400
+    assert "loopback" in status[0]["error"]
+    assert rows == []
+
+
+async def test_dev_mode_accepts_loopback_without_token(
+    tmp_path, openid, http: aiohttp.ClientSession, connector: FakeBotConnector
+) -> None:
+    runner, running = await dev_bot(tmp_path, openid)
+    try:
+        body = message_activity("whoami", user_aad_id=REQUESTER, service_url=connector.url)
+        async with http.post(f"{running.url}/api/messages", json=body) as response:
+            status = response.status
+        call = await connector.wait_for(lambda call: call.method == "POST")
+        await running.tasks.idle()
+    finally:
+        await runner.cleanup()
+
+    assert status == 200
+    assert call.authorization is None
+    assert "demo-requester" in render_text(call.body["attachments"][0]["content"])

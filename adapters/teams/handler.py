@@ -9,8 +9,10 @@ dict and for several token failures, where Teams must get the refreshed card or 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 import requests
 from aiohttp import web
@@ -33,6 +35,15 @@ MESSAGES_PATH = "/api/messages"
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _Adapter(CloudAdapterBase):
@@ -119,6 +130,11 @@ class TeamsAdapter:
         except (ValueError, TypeError, AttributeError):
             return web.json_response({"error": "the body is not a Bot Framework activity"}, status=400)
 
+        problem = self._service_url_problem(activity.service_url)
+        if problem:
+            log.warning("teams: rejected activity %s: %s", activity.id, problem)
+            return web.json_response({"error": problem}, status=400)
+
         header = request.headers.get("Authorization")
         try:
             auth_result = await self._authenticate(activity, header)
@@ -151,6 +167,20 @@ class TeamsAdapter:
         for followup in followups:
             self.runtime.tasks.spawn(followup(), f"teams-{activity.id}")
         return response
+
+    def _service_url_problem(self, service_url: str | None) -> str | None:
+        """Return why a serviceUrl cannot be replied to, or None when it can.
+
+        Replies go to the serviceUrl, so an empty one would make botbuilder fall back to
+        a default host. Without authentication (development mode) nothing vouches for
+        the URL, so only loopback addresses, where the Emulator listens, are accepted.
+        """
+        parsed = urlsplit(service_url or "")
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            return "the activity has no http(s) serviceUrl to reply to"
+        if not self.settings.authenticated and not _is_loopback(parsed.hostname):
+            return "without authentication (development mode) the serviceUrl must be a loopback address"
+        return None
 
     async def _authenticate(self, activity: Activity, header: str | None) -> AuthenticateRequestResult:
         # botbuilder 4.17.1 fetches the OpenID keys with a blocking requests.get, so token
