@@ -50,7 +50,7 @@ USERS = {
 
 @dataclass
 class Posted:
-    """A message the bot posted: its id on the platform and what a person sees."""
+    """A message the bot posted: its id on the platform and its visible text."""
 
     message_id: str
     text: str
@@ -118,7 +118,7 @@ class TeamsDriver:
             lambda call: call.method == "POST" and predicate(self.card_text(call.body))
         )
         index = self.connector.calls.index(call)
-        # The fake answers activity ids in order: activity-1 for the first post, and so on.
+        # The fake returns activity ids in order: activity-1 for the first post, and so on.
         message_id = f"activity-{sum(1 for earlier in self.connector.calls[: index + 1] if earlier.method == 'POST')}"
         return Posted(message_id=message_id, text=self.card_text(call.body), raw=call.body)
 

@@ -142,8 +142,8 @@ class MattermostAdapter:
         header = request.headers.get("Authorization", "")
         token = header[len("Token ") :] if header.startswith("Token ") else form.get("token", "")
         # Constant-time comparison against every token, so timing reveals nothing about them.
-        given = token.encode("utf-8")
-        matches = [hmac.compare_digest(given, expected.encode("utf-8")) for expected in self.settings.command_tokens]
+        received = token.encode("utf-8")
+        matches = [hmac.compare_digest(received, expected.encode("utf-8")) for expected in self.settings.command_tokens]
         return any(matches)
 
     async def handle_command(self, request: web.Request) -> web.StreamResponse:
@@ -196,6 +196,9 @@ class MattermostAdapter:
             request_id=str(payload.get("trigger_id") or uuid.uuid4().hex),
         )
         # The person is authorized again by the policy inside handle_action, from user_id.
+        # NOTE: user_id itself is unsigned. Mattermost strips integration contexts from the
+        # posts it sends to clients, so forging a click needs a context seen on the wire
+        # between the server and the bot: serve the bot over HTTPS.
         outcome = await self.runtime.bot.handle_action(action)
 
         answer: dict[str, Any] = {}
@@ -207,7 +210,7 @@ class MattermostAdapter:
         response = web.json_response(answer)
         await response.prepare(request)
         await response.write_eof()
-        # The follow-up starts only once the answer is sent, so its later updates land after this one.
+        # The follow-up starts only once the response is sent, so its later updates land after this one.
         if outcome.followup is not None:
             self.runtime.tasks.spawn(outcome.followup(), f"mattermost-action-{action.request_id}")
         return response
