@@ -121,7 +121,7 @@ def build_app(config: ChatOpsConfig, options: Options) -> web.Application:
 
 
 async def _sweep_expired(bot: ChatOpsBot) -> None:
-    """Flip overdue approval cards to Expired, so nobody acts on a stale card."""
+    """Flip overdue approval cards to Expired, so that no one acts on a stale card."""
     while True:
         await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
         try:

@@ -29,7 +29,7 @@ class Sender:
 
 @dataclass(frozen=True)
 class Address:
-    """Where a reply goes: a channel or conversation, with the platform's routing data.
+    """The destination of a reply: a channel or conversation, with the platform's routing data.
 
     For Teams, `routing` holds the conversation reference as Activity JSON; for Slack
     and Mattermost it is empty or holds the thread to reply in.
@@ -89,9 +89,9 @@ class CardAction:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the bot shows: an Adaptive Card, a plain-text fallback, or both.
+    """A message from the bot: an Adaptive Card, a plain-text fallback, or both.
 
-    `private` asks for a message only the sender sees where the platform has one
+    `private` requests a message visible only to the sender where the platform has one
     (Slack and Mattermost ephemeral messages); Teams shows it in the conversation.
     """
 

@@ -11,7 +11,7 @@ MAX_COMMAND_LENGTH = 2000
 
 
 class CommandError(ValueError):
-    """Text that is not a valid command. The message tells the person what to type instead."""
+    """Text that is not a valid command. The message states what to type instead."""
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ class ChatOpsBot:
     async def handle_turn(self, turn: Turn) -> None:
         """Handle one typed command and send the replies.
 
-        A failure inside a command is logged with a reference id, and the person sees that id.
+        A failure inside a command is logged with a reference id, and the reply shows the same id.
         """
         principal = self.directory.lookup(turn.sender.platform.value, turn.sender.user_id)
         try:

@@ -92,7 +92,7 @@ async def serve_bot(
     teams_credential: Any = _DEFAULT,
     dev: bool = False,
 ) -> tuple[web.AppRunner, RunningBot]:
-    """Build the app from `environ` and serve it on `sock`; Teams gets a StaticTokenCredential unless told otherwise."""
+    """Build the app from `environ` and serve it on `sock`; Teams gets a StaticTokenCredential unless `teams_credential` is given."""
     credential = StaticTokenCredential()
     injected = credential if teams_credential is _DEFAULT else teams_credential
     options = Options(
